@@ -1,0 +1,1 @@
+"""Qt user interface. Imports the engine; the engine never imports this package."""
