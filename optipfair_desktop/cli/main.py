@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--demo", action="store_true", help="open the GUI on the demo model (SmolLM2-135M-Instruct)")
     parser.add_argument("--open", metavar="MODEL", help="open the GUI on MODEL (folder, .gguf file, cached repo id)")
+    parser.add_argument("--screenshot", metavar="PNG", help="with the GUI: save a screenshot once the model is open, then quit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log engine steps to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         from optipfair_desktop.gui.app import run_gui
 
-        return run_gui(model="demo" if args.demo else args.open)
+        return run_gui(model="demo" if args.demo else args.open, screenshot=args.screenshot)
     try:
         return int(args.run(args) or 0)
     except (ValueError, FileNotFoundError) as error:

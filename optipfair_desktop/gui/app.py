@@ -8,7 +8,8 @@ import sys
 logger = logging.getLogger(__name__)
 
 
-def run_gui(model: str | None = None) -> int:
+def run_gui(model: str | None = None, screenshot: str | None = None) -> int:
+    """Show the main window, optionally open ``model``; with ``screenshot``, save a PNG once it is open and quit."""
     from PySide6.QtWidgets import QApplication
 
     import pyqtgraph
@@ -22,4 +23,20 @@ def run_gui(model: str | None = None) -> int:
     window.show()
     if model:
         window.open_model(model)
+    if screenshot:
+        _save_screenshot_when_idle(app, window, screenshot)
     return app.exec()
+
+
+def _save_screenshot_when_idle(app, window, path: str) -> None:
+    from PySide6.QtCore import QTimer
+
+    def attempt() -> None:
+        if window.runner.is_busy:
+            QTimer.singleShot(200, attempt)
+            return
+        window.grab().save(path)
+        logger.info("Saved a screenshot of the main window to %s", path)
+        app.quit()
+
+    QTimer.singleShot(500, attempt)
