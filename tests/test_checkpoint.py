@@ -172,3 +172,16 @@ def test_saved_files_are_readable_by_others(tmp_path):
         pytest.skip("the umask hides files from others anyway")
     assert stat.S_IMODE(saved.output_dir.stat().st_mode) & 0o055 == 0o055
     assert stat.S_IMODE((saved.output_dir / "model.safetensors").stat().st_mode) & 0o044 == 0o044
+
+
+def test_bfloat16_checkpoint_reloads_identically(tmp_path):
+    model = make_tiny_model("qwen3")
+    plan = PruningPlan(remove_blocks=(2,), width=WidthTarget("percent", 50), dtype="bfloat16")
+    result = build_pruned_model(model, plan)
+    assert result.model.dtype == torch.bfloat16
+    assert model.dtype == torch.float32
+    saved = _save(result, tmp_path / "out", tmp_path / "src")
+    reloaded = AutoModelForCausalLM.from_pretrained(saved.output_dir)
+    assert reloaded.dtype == torch.bfloat16
+    assert torch.equal(_logits(reloaded), _logits(result.model))
+    assert saved.bytes_on_disk < sum(p.numel() for p in result.model.parameters()) * 2 + 10_000

@@ -157,3 +157,14 @@ def test_save_can_be_cancelled_without_leftovers(qtbot, tiny_window, tmp_path):
         window.job_bar.cancel_button.click()
     assert not output.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_checkpoint_dtype_changes_planned_size(qtbot, tiny_window):
+    window = tiny_window
+    window.session.toggle_block(3)
+    planned_float32 = window.summary_panel.value("size", "planned")
+    window.summary_panel.dtype.setCurrentIndex(window.summary_panel.dtype.findData("bfloat16"))
+    assert window.session.plan.dtype == "bfloat16"
+    summary = window.session.summary
+    assert window.summary_panel.value("size", "planned") == f"{summary.planned_params * 2 / 1e6:,.1f} MB"
+    assert window.summary_panel.value("size", "planned") != planned_float32

@@ -113,3 +113,14 @@ def test_summary_counts_padding_of_narrower_blocks(tiny_structure):
     assert summary.stored_width == 192
     assert summary.widths[0] == 128
     assert summary.padding_params == 5 * (192 - 128) * 3 * tiny_structure.hidden_size
+
+
+def test_summary_uses_plan_dtype_for_size(tiny_structure):
+    summary = summarize_plan(tiny_structure, PruningPlan(remove_blocks=(5,), dtype="bfloat16"))
+    assert summary.planned_bytes == summary.planned_params * 2
+    assert summary.original_bytes == summary.original_params * 4
+
+
+def test_plan_rejects_unknown_dtype():
+    with pytest.raises(PlanError, match="int4"):
+        PruningPlan.from_dict({"dtype": "int4"})

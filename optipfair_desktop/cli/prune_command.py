@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from optipfair_desktop.cli.common import add_model_argument, open_model_source, stderr_progress
-from optipfair_desktop.engine.plan import METHODS, PlanError, PruningPlan, WidthTarget, parse_block_list
+from optipfair_desktop.engine.plan import DTYPES, METHODS, PlanError, PruningPlan, WidthTarget, parse_block_list
 from optipfair_desktop.engine.plan_check import summarize_plan, validate_plan
 from optipfair_desktop.engine.structure import read_structure
 
@@ -26,6 +26,7 @@ def register(subparsers) -> None:
                        help="keep intermediate_size = R%% of hidden_size in every MLP")
     parser.add_argument("--method", default=None, help=f"neuron-pair criterion: {', '.join(METHODS)} (maw = ppm)")
     parser.add_argument("--divisor", type=int, default=None, help="round kept widths down to a multiple of 32, 64, 128 or 256")
+    parser.add_argument("--dtype", choices=DTYPES, help="weight dtype of the checkpoint (default: keep the source's)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     parser.set_defaults(run=run)
 
@@ -43,6 +44,8 @@ def build_plan(args, structure, identity) -> PruningPlan:
         changes["method"] = args.method
     if args.divisor is not None:
         changes["divisor"] = args.divisor or None
+    if args.dtype:
+        changes["dtype"] = args.dtype
     plan = plan.replace(**changes)
     if not plan.source:
         plan = plan.replace(source=identity)
@@ -79,8 +82,9 @@ def run(args) -> int:
     print(f"MLP widths kept: {', '.join(map(str, widths))} (criterion {plan.method}, divisor {plan.divisor or 'none'})")
     if summary.padding_params:
         print(f"Padding: {summary.padding_params / 1e6:.2f} M zero parameters so every MLP has width {summary.stored_width}")
+    dtype = plan.dtype or structure.dtype
     print(f"Result: {summary.planned_blocks} blocks, {result.save.params / 1e6:.2f} M parameters, "
-          f"{result.save.bytes_on_disk / 1e6:.1f} MB of weights")
+          f"{result.save.bytes_on_disk / 1e6:.1f} MB of {dtype} weights")
     print(f"Saved to {result.save.output_dir}; reloaded with transformers, logits identical")
     return 0
 

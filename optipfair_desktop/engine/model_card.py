@@ -50,7 +50,8 @@ Pruned from **{facts.get('source_name', 'unknown source')}** with OptiPFair Desk
 |---|---|---|
 | blocks | {facts.get('blocks_before')} | {facts.get('blocks_after')} |
 | parameters | {_millions(facts.get('params_before', 0))} | {_millions(facts.get('params_after', 0))} |
-| weights on disk ({facts.get('dtype', '?')}) | {_megabytes(facts.get('bytes_before', 0))} | {_megabytes(facts.get('bytes_after', 0))} |
+| weight dtype | {facts.get('dtype', '?')} | {facts.get('dtype_after', facts.get('dtype', '?'))} |
+| weights on disk | {_megabytes(facts.get('bytes_before', 0))} | {_megabytes(facts.get('bytes_after', 0))} |
 
 ## How it was made
 

@@ -18,6 +18,8 @@ METHODS = ("ppm", "vow", "pon", "l2", "hybrid")
 METHOD_ALIASES = {"maw": "ppm"}
 DIVISORS = (32, 64, 128, 256)
 WIDTH_MODES = ("percent", "expansion_rate")
+DTYPES = ("float32", "bfloat16", "float16")
+DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 
 # Identity fields that must match for a plan to apply to a model; the name may differ.
 IDENTITY_SHAPE_KEYS = ("model_type", "num_hidden_layers", "hidden_size", "intermediate_sizes", "vocab_size")
@@ -80,6 +82,12 @@ class PruningPlan:
     neuron_scores: dict[int, list[float]] = field(default_factory=dict)
     # Calibration settings for the hybrid criterion (text source, window length and count).
     calibration: dict | None = None
+    # Weight dtype of the pruned model and its checkpoint; None keeps the source dtype.
+    dtype: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.dtype is not None and self.dtype not in DTYPES:
+            raise PlanError(f"Unknown checkpoint dtype {self.dtype!r}; use one of {', '.join(DTYPES)} or none.")
 
     def replace(self, **changes: Any) -> "PruningPlan":
         if "remove_blocks" in changes:
@@ -96,7 +104,7 @@ class PruningPlan:
 
     @property
     def is_empty(self) -> bool:
-        return not self.remove_blocks and not self.has_width_cut
+        return not self.remove_blocks and not self.has_width_cut and self.dtype is None
 
     def width_target_for(self, block_idx: int) -> WidthTarget | None:
         return self.block_overrides.get(block_idx, self.width)
@@ -112,6 +120,7 @@ class PruningPlan:
             "block_overrides": {str(k): v.to_dict() for k, v in sorted(self.block_overrides.items())},
             "neuron_scores": {str(k): list(v) for k, v in sorted(self.neuron_scores.items())},
             "calibration": self.calibration,
+            "dtype": self.dtype,
         }
 
     def to_json(self) -> str:
@@ -137,6 +146,7 @@ class PruningPlan:
                 block_overrides={int(k): WidthTarget.from_dict(v) for k, v in (data.get("block_overrides") or {}).items()},
                 neuron_scores={int(k): [float(x) for x in v] for k, v in (data.get("neuron_scores") or {}).items()},
                 calibration=data.get("calibration"),
+                dtype=data.get("dtype"),
             )
         except (TypeError, ValueError) as error:
             if isinstance(error, PlanError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from optipfair_desktop.engine.plan import DIVISORS, IDENTITY_SHAPE_KEYS, PlanError, PruningPlan, WidthTarget
+from optipfair_desktop.engine.plan import DIVISORS, DTYPE_BYTES, IDENTITY_SHAPE_KEYS, PlanError, PruningPlan, WidthTarget
 from optipfair_desktop.engine.structure import ModelStructure
 
 
@@ -126,7 +126,8 @@ class PlanSummary:
     original_params: int
     planned_params: int
     padding_params: int  # zero neuron pairs added so that every block has the same width
-    bytes_per_param: int
+    bytes_per_param: int  # of the source weights
+    planned_bytes_per_param: int  # of the checkpoint, after the plan's dtype
     widths: dict[int, int]
     stored_width: int | None  # the single intermediate_size written to config.json
 
@@ -136,11 +137,11 @@ class PlanSummary:
 
     @property
     def planned_bytes(self) -> int:
-        return self.planned_params * self.bytes_per_param
+        return self.planned_params * self.planned_bytes_per_param
 
     @property
     def padding_bytes(self) -> int:
-        return self.padding_params * self.bytes_per_param
+        return self.padding_params * self.planned_bytes_per_param
 
 
 def summarize_plan(structure: ModelStructure, plan: PruningPlan) -> PlanSummary:
@@ -168,6 +169,7 @@ def summarize_plan(structure: ModelStructure, plan: PruningPlan) -> PlanSummary:
         planned_params=planned,
         padding_params=padding,
         bytes_per_param=structure.bytes_per_param,
+        planned_bytes_per_param=DTYPE_BYTES[plan.dtype] if plan.dtype else structure.bytes_per_param,
         widths=widths,
         stored_width=stored_width,
     )

@@ -109,6 +109,24 @@ def pad_block_width(mlp: nn.Module, width: int) -> int:
     return sum(p.numel() for p in mlp.parameters()) - before
 
 
+def cast_weights(model: nn.Module, dtype: torch.dtype) -> None:
+    """Cast parameters and saved buffers to ``dtype``, leaving non-persistent buffers alone.
+
+    ``model.to(dtype)`` would also cast buffers such as the rotary ``inv_freq``, which
+    transformers keeps in float32 when it loads a checkpoint; the in-memory model would then
+    differ from the reloaded one.
+    """
+    saved_buffers = set(model.state_dict().keys())
+    for parameter in model.parameters():
+        parameter.data = parameter.data.to(dtype)
+    for name, module in model.named_modules():
+        for buffer_name, buffer in list(module.named_buffers(recurse=False)):
+            full_name = f"{name}.{buffer_name}" if name else buffer_name
+            if full_name in saved_buffers and buffer.is_floating_point():
+                setattr(module, buffer_name, buffer.to(dtype))
+    model.config.dtype = dtype
+
+
 def build_pruned_model(
     model: nn.Module,
     plan: PruningPlan,
@@ -162,6 +180,8 @@ def build_pruned_model(
         for block in new_layers:
             padding += pad_block_width(block.mlp, stored_width)
     sync_config(pruned, remaining)
+    if plan.dtype is not None:
+        cast_weights(pruned, getattr(torch, plan.dtype))
     cancel.check()
 
     progress(0.9, "Checking a forward pass")

@@ -39,6 +39,7 @@ def card_facts(source: ModelSource, structure: ModelStructure, plan: PruningPlan
         "bytes_after": summary.planned_bytes,
         "padding_params": summary.padding_params,
         "dtype": structure.dtype,
+        "dtype_after": plan.dtype or structure.dtype,
     }
 
 

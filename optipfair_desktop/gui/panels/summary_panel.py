@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QWidget
 
+from optipfair_desktop.engine.plan import DTYPES
 from optipfair_desktop.gui.session import Session
 
 
@@ -35,9 +36,17 @@ class SummaryPanel(QWidget):
                 label.setObjectName(f"{name}_{kind}")
                 grid.addWidget(label, row, column)
                 self.cells[(name, kind)] = label
+        self.dtype = QComboBox()
+        self.dtype.addItem("keep source dtype", None)
+        for name in DTYPES:
+            self.dtype.addItem(name, name)
+        self.dtype.setToolTip("Weight dtype of the pruned model and its checkpoint")
+        grid.addWidget(QLabel("checkpoint dtype"), len(self.ROWS) + 2, 0)
+        grid.addWidget(self.dtype, len(self.ROWS) + 2, 1, 1, 3)
         self.note = QLabel()
         self.note.setWordWrap(True)
-        grid.addWidget(self.note, len(self.ROWS) + 2, 0, 1, 4)
+        grid.addWidget(self.note, len(self.ROWS) + 3, 0, 1, 4)
+        self.dtype.currentIndexChanged.connect(self._on_dtype_edit)
         session.sigModelOpened.connect(self._on_plan_change)
         session.sigPlanChanged.connect(self._on_plan_change)
         self._on_plan_change()
@@ -45,9 +54,17 @@ class SummaryPanel(QWidget):
     def value(self, name: str, kind: str) -> str:
         return self.cells[(name, kind)].text()
 
+    def _on_dtype_edit(self) -> None:
+        dtype = self.dtype.currentData()
+        if self.session.structure is not None and dtype != self.session.plan.dtype:
+            self.session.set_plan(self.session.plan.replace(dtype=dtype))
+
     def _on_plan_change(self) -> None:
         session = self.session
         structure = session.structure
+        self.dtype.blockSignals(True)
+        self.dtype.setCurrentIndex(self.dtype.findData(session.plan.dtype) if session.plan.dtype else 0)
+        self.dtype.blockSignals(False)
         if structure is None:
             self.title.setText("No model open")
             return
@@ -79,7 +96,8 @@ class SummaryPanel(QWidget):
         for name in self.ROWS:
             self.cells[(name, "planned")].setText(planned[name])
             self.cells[(name, "change")].setText(changes[name])
-        note = f"Size on disk at the checkpoint's dtype ({structure.dtype}, {structure.bytes_per_param} bytes per parameter)."
+        dtype = session.plan.dtype or structure.dtype
+        note = f"Size on disk at the checkpoint's dtype ({dtype}, {summary.planned_bytes_per_param} bytes per parameter)."
         if summary.padding_params:
             note += f" Includes {_millions(summary.padding_params)} zero padding parameters."
         self.note.setText(note)
