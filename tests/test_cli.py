@@ -54,7 +54,7 @@ def test_prune_applies_plan_file(tiny_folder, tmp_path):
         (["--remove-blocks", "2-x"], "'2-x'"),
         (["--remove-blocks", "0-5"], "removes all 6 blocks"),
         (["--expansion-rate", "500"], "not below its current 400.0%"),
-        (["--pruning-percent", "20", "--divisor", "100"], "Divisor 100 is not offered"),
+        (["--pruning-percent", "20", "--divisor", "100"], "Divisor 100 is not offered; use one of 32, 64, 128, 256, or none"),
         (["--pruning-percent", "20", "--method", "random"], "Unknown width criterion 'random'"),
         ([], "cuts nothing"),
     ],
@@ -110,3 +110,36 @@ def test_demo_end_to_end_through_cli(tmp_path):
     assert numbers.split() == ["27", "1152", "27", "1152", "8"]
     assert text.startswith("'The capital of France is")
     assert len(text) > len("'The capital of France is'")
+
+
+def test_prune_zero_percent_cuts_nothing(tiny_folder, tmp_path, capsys):
+    assert main(["prune", str(tiny_folder), "--output", str(tmp_path / "out"), "--pruning-percent", "0"]) == 2
+    assert "cuts nothing" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_prune_output_under_a_file_is_one_line(tiny_folder, tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    code = main(["prune", str(tiny_folder), "--output", str(blocker / "sub"), "--remove-blocks", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("error: ")
+
+
+@pytest.mark.demo
+def test_sigterm_during_save_leaves_nothing(tmp_path):
+    import signal
+
+    output = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "optipfair_desktop", "prune", "demo", "--output", str(output), "--remove-blocks", "12"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    for line in process.stderr:
+        if "Writing tokenizer" in line or "Reloading" in line:
+            process.send_signal(signal.SIGTERM)
+            break
+    process.stderr.read()
+    assert process.wait(timeout=120) == 130
+    assert list(tmp_path.iterdir()) == []

@@ -124,3 +124,28 @@ def test_summary_uses_plan_dtype_for_size(tiny_structure):
 def test_plan_rejects_unknown_dtype():
     with pytest.raises(PlanError, match="int4"):
         PruningPlan.from_dict({"dtype": "int4"})
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"remove_blocks": "12"}, "'remove_blocks' must be a list"),
+        ({"remove_blocks": [1.7]}, "1.7 is not one"),
+        ({"remove_blocks": [True]}, "True is not one"),
+        ({"width": {"mode": "percent", "value": True}}, "'width value' must be a number"),
+        ({"remove_block": [1]}, r"Unknown plan fields \['remove_block'\]"),
+        ({"format_version": "2"}, "newer than this app"),
+        ({"format_version": "x"}, "'format_version' must be a whole number"),
+        ({"divisor": "x"}, "'divisor' must be a whole number"),
+        ({"block_overrides": {"x": {"mode": "percent", "value": 5}}}, "'block_overrides key'"),
+        ({"width": {"mode": "percent"}}, "Invalid width target"),
+    ],
+)
+def test_plan_file_rejects_bad_fields(data, message):
+    with pytest.raises(PlanError, match=message):
+        PruningPlan.from_dict(data)
+
+
+def test_zero_percent_plan_is_empty():
+    assert PruningPlan(width=WidthTarget("percent", 0)).is_empty
+    assert not PruningPlan(width=WidthTarget("percent", 0), block_overrides={1: WidthTarget("percent", 10)}).is_empty

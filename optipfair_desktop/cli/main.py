@@ -6,6 +6,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 
 from optipfair_desktop import __version__
@@ -52,14 +53,27 @@ def main(argv: list[str] | None = None) -> int:
         from optipfair_desktop.gui.app import run_gui
 
         return run_gui(model="demo" if args.demo else args.open, screenshot=args.screenshot)
+    _raise_on_termination_signals()
     try:
         return int(args.run(args) or 0)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
+        # One line for the user; OSError covers unreadable files and invalid output paths.
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+
+
+def _raise_on_termination_signals() -> None:
+    """Turn SIGTERM and SIGHUP into KeyboardInterrupt so that a save in progress cleans up."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from optipfair_desktop.cli.common import add_model_argument, open_model_source, stderr_progress
 from optipfair_desktop.engine.plan import DTYPES, METHODS, PlanError, PruningPlan, WidthTarget, parse_block_list
+from optipfair_desktop.engine.checkpoint import check_output_dir
 from optipfair_desktop.engine.plan_check import summarize_plan, validate_plan
 from optipfair_desktop.engine.structure import read_structure
 
@@ -25,7 +28,7 @@ def register(subparsers) -> None:
     width.add_argument("--expansion-rate", type=float, metavar="R",
                        help="keep intermediate_size = R%% of hidden_size in every MLP")
     parser.add_argument("--method", default=None, help=f"neuron-pair criterion: {', '.join(METHODS)} (maw = ppm)")
-    parser.add_argument("--divisor", type=int, default=None, help="round kept widths down to a multiple of 32, 64, 128 or 256")
+    parser.add_argument("--divisor", type=int, default=None, help="round kept widths down to a multiple of 32, 64, 128 or 256 (0 = no rounding)")
     parser.add_argument("--dtype", choices=DTYPES, help="weight dtype of the checkpoint (default: keep the source's)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     parser.set_defaults(run=run)
@@ -56,20 +59,27 @@ def run(args) -> int:
     from optipfair_desktop.engine.loading import load_model
     from optipfair_desktop.engine.workflow import prune_and_save
 
+    # Reject an unusable output folder before a GGUF conversion or a model load spends time.
+    check_output_dir(Path(args.output), [], args.overwrite)
     source = open_model_source(args.model)
+    check_output_dir(Path(args.output), [source.folder, source.original_path], args.overwrite)
     structure = read_structure(source.folder)
     identity = {**structure.identity(), "name": source.name}
     plan = build_plan(args, structure, identity)
-    if args.divisor is not None and args.divisor and plan.width is None and not plan.block_overrides:
+    if args.divisor and plan.width is None and not plan.block_overrides:
         raise PlanError("--divisor needs a width target; add --pruning-percent or --expansion-rate.")
+    calibrate = bool(args.remove_least_important) or plan.method == "hybrid"
+    if plan.method == "hybrid" and not plan.calibration:
+        # The real calibration facts are filled in once the activation norms are collected.
+        plan = plan.replace(calibration={"source": args.calibration or "shipped calibration text"})
     validate_plan(structure, plan)
+    if plan.is_empty and not args.remove_least_important:
+        raise PlanError("The plan cuts nothing; give --remove-blocks, --pruning-percent or --expansion-rate.")
 
     model, tokenizer = load_model(source, progress=stderr_progress())
     activation_norms = None
-    if args.remove_least_important or plan.method == "hybrid":
+    if calibrate:
         plan, activation_norms = _calibrate(args, model, tokenizer, structure, plan)
-    if plan.is_empty:
-        raise PlanError("The plan cuts nothing; give --remove-blocks, --pruning-percent or --expansion-rate.")
     summary = summarize_plan(structure, plan)
 
     result = prune_and_save(

@@ -23,6 +23,7 @@ from torch import nn
 from optipfair_desktop import __version__
 from optipfair_desktop.engine.model_card import write_model_card
 from optipfair_desktop.engine.model_access import model_device
+from optipfair_desktop.engine.paths import cache_dir
 from optipfair_desktop.engine.plan import PruningPlan
 from optipfair_desktop.engine.progress import NEVER_CANCELLED, CancelToken, ProgressCallback, no_progress
 
@@ -45,23 +46,35 @@ class SaveResult:
 
 
 def check_output_dir(output_dir: Path, protected: list[Path], overwrite: bool) -> Path:
-    """Reject an output path that would overwrite a source or an existing folder unasked."""
+    """Reject an output path that would overwrite a source, the app's cache, or a folder unasked.
+
+    With ``overwrite`` only an empty folder or an earlier checkpoint of this app (a folder with
+    ``pruning_plan.json``) may be replaced, so a typo cannot wipe an unrelated folder.
+    """
     output_dir = Path(output_dir).expanduser().resolve()
-    for source in protected:
+    for source in [*protected, cache_dir()]:
         source = Path(source).resolve()
         if output_dir == source or source in output_dir.parents:
-            raise SaveError(f"The output {output_dir} is inside the source model {source}; choose another folder.")
+            raise SaveError(f"The output {output_dir} is inside the source model or app cache {source}; "
+                            "choose another folder.")
         if output_dir in source.parents:
-            raise SaveError(f"The output {output_dir} contains the source model {source}; choose another folder.")
+            raise SaveError(f"The output {output_dir} contains the source model or app cache {source}; "
+                            "choose another folder.")
     if output_dir.exists():
         if not output_dir.is_dir():
             raise SaveError(f"The output {output_dir} exists and is a file; choose a folder path.")
-        if any(output_dir.iterdir()) and not overwrite:
-            raise SaveError(
-                f"The output folder {output_dir} already exists and is not empty; choose a new folder "
-                "or confirm overwriting it (--overwrite)."
-            )
-    if not output_dir.parent.exists():
+        if any(output_dir.iterdir()):
+            if not overwrite:
+                raise SaveError(
+                    f"The output folder {output_dir} already exists and is not empty; choose a new folder "
+                    "or confirm overwriting it (--overwrite)."
+                )
+            if not (output_dir / PLAN_FILE).is_file():
+                raise SaveError(
+                    f"The output folder {output_dir} is not a checkpoint saved by this app (no {PLAN_FILE}), "
+                    "so it is not replaced even with --overwrite; choose a new folder or empty it yourself."
+                )
+    if not output_dir.parent.is_dir():
         raise SaveError(f"The parent folder {output_dir.parent} does not exist; create it first.")
     return output_dir
 
@@ -75,6 +88,25 @@ def _apply_default_permissions(folder: Path) -> None:
     for path in folder.iterdir():
         if path.is_file():
             os.chmod(path, 0o666 & ~umask)
+
+
+def _move_into_place(staging: Path, output_dir: Path, protected: list[Path], overwrite: bool) -> None:
+    # Check again: another save may have created the folder while this one was writing.
+    check_output_dir(output_dir, protected, overwrite)
+    if output_dir.exists() and any(output_dir.iterdir()):
+        retired = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old-", dir=output_dir.parent))
+        output_dir.rename(retired / "old")
+        staging.rename(output_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+        return
+    if output_dir.exists():
+        output_dir.rmdir()
+    try:
+        # rename() fails on a non-empty target folder, which closes the race left after the check.
+        staging.rename(output_dir)
+    except OSError as error:
+        raise SaveError(f"Could not move the checkpoint into {output_dir}: {error}; another save may be "
+                        "writing there. Choose another folder.") from error
 
 
 def verification_input(vocab_size: int) -> torch.Tensor:
@@ -148,13 +180,7 @@ def save_checkpoint(
         cancel.check()
 
         _apply_default_permissions(staging)
-        if output_dir.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old-", dir=output_dir.parent))
-            output_dir.rename(retired / "old")
-            staging.rename(output_dir)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(output_dir)
+        _move_into_place(staging, output_dir, protected=source_folders, overwrite=overwrite)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -28,13 +28,20 @@ def write_model_card(path: Path, plan: PruningPlan, facts: dict) -> None:
     if not width_lines:
         width_lines.append("- No width pruning")
 
+    width_method = ""
+    if plan.has_width_cut:
+        width_method = (
+            f"- MLP width (intermediate_size): {facts.get('width_before', '?')} \u2192 {facts.get('width_after', '?')}\n"
+            f"- Neuron-pair criterion: {plan.method}; width divisor: {plan.divisor or 'none'}\n"
+        )
     padding = facts.get("padding_params", 0)
     padding_line = (
         f"\nBlocks were cut to different widths; narrower MLPs are padded with {_millions(padding)} zero "
         "parameters up to the widest, because transformers stores one `intermediate_size` for all "
         "blocks. The padding changes no output.\n" if padding else ""
     )
-    removed = ", ".join(str(i) for i in plan.remove_blocks) or "none"
+    removed = ", ".join(str(i) for i in plan.remove_blocks)
+    depth_line = f"removed blocks {removed} (numbered as in the source model)" if removed else "no blocks removed"
     text = f"""---
 library_name: transformers
 tags:
@@ -55,10 +62,9 @@ Pruned from **{facts.get('source_name', 'unknown source')}** with OptiPFair Desk
 
 ## How it was made
 
-- Depth pruning: removed blocks {removed} (numbered as in the source model)
+- Depth pruning: {depth_line}
 {chr(10).join(width_lines)}
-- Neuron-pair criterion: {plan.method}; width divisor: {plan.divisor or 'none'}
-{padding_line}
+{width_method}{padding_line}
 The full plan is in `pruning_plan.json`; OptiPFair Desktop can apply it again to the source model.
 After saving, the checkpoint was reloaded with `AutoModelForCausalLM.from_pretrained` and gave
 the same logits as the pruned model in memory.

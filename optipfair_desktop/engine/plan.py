@@ -29,6 +29,51 @@ class PlanError(ValueError):
     """A plan that cannot be applied; the message names the value and the fix."""
 
 
+PLAN_KEYS = {
+    "format_version", "source", "remove_blocks", "width", "method", "divisor", "block_overrides",
+    "neuron_scores", "calibration", "dtype", "saved_by", "saved_at",
+}
+
+
+def _integer(value, field_name: str) -> int:
+    # JSON object keys arrive as strings, so digit strings are accepted; floats and booleans are not.
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise PlanError(f"Plan field {field_name!r} must be a whole number, not {value!r}.")
+    try:
+        return int(value)
+    except ValueError as error:
+        raise PlanError(f"Plan field {field_name!r} must be a whole number, not {value!r}.") from error
+
+
+def _number(value, field_name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PlanError(f"Plan field {field_name!r} must be a number, not {value!r}.")
+    return float(value)
+
+
+def _list(value, field_name: str) -> list:
+    if not isinstance(value, list):
+        raise PlanError(f"Plan field {field_name!r} must be a list, not {value!r}.")
+    return value
+
+
+def _integer_list(value, field_name: str) -> list[int]:
+    return [i if isinstance(i, int) and not isinstance(i, bool) else _reject_integer(i, field_name)
+            for i in _list(value, field_name)]
+
+
+def _reject_integer(value, field_name: str) -> int:
+    raise PlanError(f"Plan field {field_name!r} must list whole block numbers; {value!r} is not one.")
+
+
+def _mapping(value, field_name: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise PlanError(f"Plan field {field_name!r} must be an object, not {value!r}.")
+    return value
+
+
 def normalize_method(method: str) -> str:
     name = str(method).strip().lower()
     name = METHOD_ALIASES.get(name, name)
@@ -50,6 +95,10 @@ class WidthTarget:
         if not isinstance(self.value, (int, float)) or self.value != self.value:
             raise PlanError(f"Width target value {self.value!r} is not a number.")
 
+    @property
+    def keeps_all(self) -> bool:
+        return self.mode == "percent" and self.value == 0
+
     def describe(self) -> str:
         if self.mode == "percent":
             return f"prune {self.value:g}%"
@@ -60,10 +109,9 @@ class WidthTarget:
 
     @classmethod
     def from_dict(cls, data: dict) -> "WidthTarget":
-        try:
-            return cls(mode=data["mode"], value=float(data["value"]))
-        except (KeyError, TypeError) as error:
-            raise PlanError(f"Invalid width target {data!r}: expected {{'mode': ..., 'value': ...}}.") from error
+        if not isinstance(data, dict) or set(data) != {"mode", "value"}:
+            raise PlanError(f"Invalid width target {data!r}: expected {{\"mode\": ..., \"value\": ...}}.")
+        return cls(mode=data["mode"], value=_number(data["value"], "width value"))
 
 
 @dataclass(frozen=True)
@@ -98,9 +146,9 @@ class PruningPlan:
 
     @property
     def has_width_cut(self) -> bool:
-        return self.width is not None or any(
-            not (t.mode == "percent" and t.value == 0) for t in self.block_overrides.values()
-        )
+        targets = [self.width] if self.width is not None else []
+        targets += list(self.block_overrides.values())
+        return any(not t.keeps_all for t in targets)
 
     @property
     def is_empty(self) -> bool:
@@ -130,28 +178,37 @@ class PruningPlan:
     def from_dict(cls, data: dict) -> "PruningPlan":
         if not isinstance(data, dict):
             raise PlanError("A plan file must contain a JSON object.")
-        version = data.get("format_version", PLAN_FORMAT_VERSION)
+        unknown = sorted(set(data) - PLAN_KEYS)
+        if unknown:
+            raise PlanError(
+                f"Unknown plan fields {unknown}; expected some of {sorted(PLAN_KEYS)}. Check the spelling."
+            )
+        version = _integer(data.get("format_version", PLAN_FORMAT_VERSION), "format_version")
         if version > PLAN_FORMAT_VERSION:
             raise PlanError(
                 f"Plan format version {version} is newer than this app reads ({PLAN_FORMAT_VERSION}); update the app."
             )
-        try:
-            divisor = data.get("divisor")
-            return cls(
-                source=dict(data.get("source") or {}),
-                remove_blocks=tuple(sorted(set(int(i) for i in data.get("remove_blocks") or []))),
-                width=WidthTarget.from_dict(data["width"]) if data.get("width") else None,
-                method=normalize_method(data.get("method", "ppm")),
-                divisor=int(divisor) if divisor else None,
-                block_overrides={int(k): WidthTarget.from_dict(v) for k, v in (data.get("block_overrides") or {}).items()},
-                neuron_scores={int(k): [float(x) for x in v] for k, v in (data.get("neuron_scores") or {}).items()},
-                calibration=data.get("calibration"),
-                dtype=data.get("dtype"),
-            )
-        except (TypeError, ValueError) as error:
-            if isinstance(error, PlanError):
-                raise
-            raise PlanError(f"Invalid plan: {error}") from error
+        source = data.get("source") or {}
+        if not isinstance(source, dict):
+            raise PlanError(f"Plan field 'source' must be an object, not {source!r}.")
+        divisor = data.get("divisor")
+        return cls(
+            source=dict(source),
+            remove_blocks=tuple(sorted(set(_integer_list(data.get("remove_blocks") or [], "remove_blocks")))),
+            width=WidthTarget.from_dict(data["width"]) if data.get("width") else None,
+            method=normalize_method(data.get("method", "ppm")),
+            divisor=_integer(divisor, "divisor") if divisor else None,
+            block_overrides={
+                _integer(key, "block_overrides key"): WidthTarget.from_dict(value)
+                for key, value in _mapping(data.get("block_overrides"), "block_overrides").items()
+            },
+            neuron_scores={
+                _integer(key, "neuron_scores key"): [_number(x, f"neuron_scores[{key}]") for x in _list(value, f"neuron_scores[{key}]")]
+                for key, value in _mapping(data.get("neuron_scores"), "neuron_scores").items()
+            },
+            calibration=data.get("calibration"),
+            dtype=data.get("dtype"),
+        )
 
     @classmethod
     def from_json(cls, text: str) -> "PruningPlan":

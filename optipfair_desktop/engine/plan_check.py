@@ -62,7 +62,8 @@ def kept_width(width: int, hidden_size: int, target: WidthTarget, divisor: int |
 def planned_widths(hidden_size: int, widths: dict[int, int], plan: PruningPlan) -> dict[int, int]:
     """Map every kept block to the width the plan gives it (unchanged blocks keep theirs)."""
     if plan.divisor is not None and plan.divisor not in DIVISORS:
-        raise PlanError(f"Divisor {plan.divisor} is not offered; use one of {DIVISORS} or none.")
+        choices = ", ".join(str(d) for d in DIVISORS)
+        raise PlanError(f"Divisor {plan.divisor} is not offered; use one of {choices}, or none.")
     result = {}
     for block_idx, width in widths.items():
         if block_idx in plan.remove_blocks:

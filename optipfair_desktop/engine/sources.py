@@ -137,7 +137,7 @@ def _folder_from_hf_cache(repo_id: str) -> Path:
     except LocalEntryNotFoundError as error:
         raise ValueError(
             f"{repo_id} is not in the local Hugging Face cache. Download it first on a machine with "
-            f"network access (huggingface-cli download {repo_id}), or open a local folder."
+            f"network access (hf download {repo_id}), or open a local folder."
         ) from error
     _check_model_folder(folder)
     return folder

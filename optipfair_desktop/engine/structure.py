@@ -109,10 +109,16 @@ class ModelStructure:
 
 def read_safetensors_header(path: Path) -> dict[str, TensorInfo]:
     with open(path, "rb") as handle:
-        (length,) = struct.unpack("<Q", handle.read(8))
+        prefix = handle.read(8)
+        if len(prefix) < 8:
+            raise ValueError(f"{path} is shorter than 8 bytes, so it is not a valid safetensors file.")
+        (length,) = struct.unpack("<Q", prefix)
         if length > 100 * 1024 * 1024:
             raise ValueError(f"{path} has a {length}-byte header, so it is not a valid safetensors file.")
-        header = json.loads(handle.read(length))
+        try:
+            header = json.loads(handle.read(length))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path} has a damaged header ({error}); the file is truncated or not safetensors.") from error
     tensors = {}
     for name, entry in header.items():
         if name == "__metadata__":
@@ -160,7 +166,10 @@ def read_structure(folder: Path | str) -> ModelStructure:
     config_path = folder / "config.json"
     if not config_path.is_file():
         raise ValueError(f"{folder} has no config.json, so it is not a Hugging Face model folder.")
-    config = _text_config(json.loads(config_path.read_text()))
+    try:
+        config = _text_config(json.loads(config_path.read_text()))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{config_path} is not valid JSON ({error}); repair or replace the file.") from error
     tensors = read_tensor_index(folder)
 
     reason = unsupported_reason(config, tensors)

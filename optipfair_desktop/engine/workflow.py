@@ -38,6 +38,8 @@ def card_facts(source: ModelSource, structure: ModelStructure, plan: PruningPlan
         "bytes_before": summary.original_bytes,
         "bytes_after": summary.planned_bytes,
         "padding_params": summary.padding_params,
+        "width_before": ", ".join(str(w) for w in sorted({b.intermediate_size for b in structure.blocks if b.intermediate_size})),
+        "width_after": ", ".join(str(w) for w in sorted(set(summary.widths.values()))),
         "dtype": structure.dtype,
         "dtype_after": plan.dtype or structure.dtype,
     }

@@ -25,7 +25,10 @@ def run_gui(model: str | None = None, screenshot: str | None = None) -> int:
         window.open_model(model)
     if screenshot:
         _save_screenshot_when_idle(app, window, screenshot)
-    return app.exec()
+    status = app.exec()
+    if window.last_error:
+        print(f"error: {window.last_error}", file=sys.stderr)
+    return status
 
 
 def _save_screenshot_when_idle(app, window, path: str) -> None:
@@ -37,6 +40,8 @@ def _save_screenshot_when_idle(app, window, path: str) -> None:
             return
         window.grab().save(path)
         logger.info("Saved a screenshot of the main window to %s", path)
-        app.quit()
+        window.close()
+        # A screenshot of a failed open is still saved, but the exit status reports the failure.
+        app.exit(1 if window.last_error else 0)
 
     QTimer.singleShot(500, attempt)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -43,6 +44,12 @@ ANALYSIS_PANELS = (
 )
 
 
+def _folder_name(name: str) -> str:
+    """Turn a model's display name into a safe folder name, for example for a save suggestion."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "-" for c in name.split(" (")[0])
+    return cleaned.strip("-.") or "model"
+
+
 class MainWindow(QMainWindow):
     sigSaveFinished = Signal(object)
 
@@ -56,6 +63,7 @@ class MainWindow(QMainWindow):
         )
         self.runner = JobRunner(self)
         self.last_save = None
+        self.last_error: str | None = None
         self.setWindowTitle(f"OptiPFair Desktop {__version__}")
 
         self.diagram = LayerStackView(self.session)
@@ -74,9 +82,14 @@ class MainWindow(QMainWindow):
             panel = self._optional_panel(module_name, class_name)
             if panel is not None:
                 self.analysis_panels[title] = panel
-                self.analysis_tabs.addTab(panel, title)
+                # A scroll area lets a panel with many controls shrink without widening the window.
+                scroll = QScrollArea()
+                scroll.setWidgetResizable(True)
+                scroll.setWidget(panel)
+                self.analysis_tabs.addTab(scroll, title)
         if self.analysis_panels:
-            self._add_dock("Analysis", self.analysis_tabs, Qt.DockWidgetArea.RightDockWidgetArea)
+            analysis_dock = self._add_dock("Analysis", self.analysis_tabs, Qt.DockWidgetArea.RightDockWidgetArea)
+            self.resizeDocks([analysis_dock], [760], Qt.Orientation.Horizontal)
 
         self.log_panel = LogPanel()
         log_dock = self._add_dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -196,7 +209,7 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Nothing to save", session.plan_error or "The plan cuts nothing yet.")
             return
         parent = app_settings.read(self.settings, app_settings.LAST_SAVE_PARENT) or str(Path.home())
-        suggestion = Path(parent) / f"{session.source.folder.name}-pruned"
+        suggestion = Path(parent) / f"{_folder_name(session.source.name)}-pruned"
         choice = ask_output_folder(self, suggestion, [session.source.folder, session.source.original_path])
         if choice is not None:
             self.save_checkpoint(*choice)
@@ -222,6 +235,7 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Checkpoint saved", text)
 
     def _on_job_failed(self, name: str, message: str) -> None:
+        self.last_error = f"{name} failed: {message}"
         if self.isVisible():
             QMessageBox.warning(self, f"{name} failed", message)
 
@@ -234,11 +248,11 @@ class MainWindow(QMainWindow):
         self.save_checkpoint_action.setEnabled(plan_ok and not busy)
 
     def closeEvent(self, event) -> None:
-        self.runner.cancel()
-        for panel in self.analysis_panels.values():
-            runner = getattr(panel, "runner", None)
-            if runner is not None:
-                runner.cancel()
+        # Qt aborts the process if a QThread object is destroyed while running, so every job
+        # is cancelled and joined before the window goes away.
+        for runner in self.findChildren(JobRunner):
+            if not runner.shutdown():
+                logger.warning("A background job did not stop within 10 s of closing the window")
         app_settings.write(self.settings, app_settings.WINDOW_GEOMETRY, self.saveGeometry())
         self.log_panel.detach()
         super().closeEvent(event)

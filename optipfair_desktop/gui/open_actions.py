@@ -37,7 +37,7 @@ def ask_cached_repo(parent: QWidget) -> str | None:
     if not repos:
         QMessageBox.information(
             parent, "No cached models",
-            "The local Hugging Face cache holds no models. Download one with `huggingface-cli download "
+            "The local Hugging Face cache holds no models. Download one with `hf download "
             "REPO_ID` on a machine with network access, or open a folder or GGUF file.",
         )
         return None

@@ -117,6 +117,16 @@ class JobRunner(QObject):
             self._retired.append(self.current)
         self.current = None
 
+    def shutdown(self, wait_ms: int = 10_000) -> bool:
+        """Cancel the job and block until every thread of this runner ends; only for closing the app.
+
+        Returns False if a thread was still running after ``wait_ms`` milliseconds.
+        """
+        current = self.current
+        self.cancel()
+        threads = [job for job in [current, *self._retired] if job is not None]
+        return all(job.wait(wait_ms) for job in threads)
+
     def _on_thread_finished(self, job: JobThread) -> None:
         if job in self._retired:
             self._retired.remove(job)

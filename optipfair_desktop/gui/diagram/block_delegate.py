@@ -103,7 +103,8 @@ class BlockDelegate(QStyledItemDelegate):
         params = f"{row.params / 1e6:.2f} M"
         if not row.removed and row.planned_params != row.params:
             params += f" \u2192 {row.planned_params / 1e6:.2f} M"
-        parts = [params, width, f"heads {row.heads}"]
+        query_heads, kv_heads = row.heads.split("/")
+        parts = [params, width, f"{query_heads} heads / {kv_heads} KV"]
         if row.layer_type:
             parts.append(row.layer_type.replace("_attention", ""))
         if row.score is not None:

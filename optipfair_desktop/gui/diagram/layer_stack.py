@@ -23,7 +23,7 @@ class LayerStackView(QListView):
         self.setUniformItemSizes(True)
         self.setMouseTracking(True)
         self.setAccessibleName("Layer stack: decoder blocks")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(420)
         self.clicked.connect(self._on_clicked)
         self.selectionModel().currentChanged.connect(self._on_current_change)
         session.sigBlockSelected.connect(self._on_block_selected)

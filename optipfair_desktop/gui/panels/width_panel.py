@@ -27,6 +27,7 @@ CRITERIA = [
     ("l2", "L2: sum of L2 norms of gate and up rows"),
     ("hybrid", "Hybrid: weight ranges x activation norms (needs calibration)"),
 ]
+MODE_DEFAULTS = {"percent": 20.0, "expansion_rate": 200.0}
 MODES = [("none", "No width pruning"), ("percent", "Prune a percentage"), ("expansion_rate", "Target expansion rate")]
 
 
@@ -99,7 +100,7 @@ class WidthPanel(QWidget):
         layout.addWidget(overrides)
         layout.addStretch(1)
 
-        self.mode.currentIndexChanged.connect(self._on_edit)
+        self.mode.currentIndexChanged.connect(self._on_mode_change)
         self.value.valueChanged.connect(self._on_edit)
         self.criterion.currentIndexChanged.connect(self._on_edit)
         self.divisor.currentIndexChanged.connect(self._on_edit)
@@ -126,6 +127,17 @@ class WidthPanel(QWidget):
         if criterion is not None:
             self.criterion.setCurrentIndex(self.criterion.findData(criterion))
         self.divisor.setCurrentIndex(self.divisor.findData(divisor) if divisor else 0)
+
+    def _on_mode_change(self) -> None:
+        # A percentage and an expansion rate live on different scales, so switching the mode
+        # starts from a typical value of the new one instead of carrying the old number over.
+        if not self._updating:
+            default = MODE_DEFAULTS.get(self.mode.currentData())
+            if default is not None:
+                self._updating = True
+                self.value.setValue(default)
+                self._updating = False
+        self._on_edit()
 
     def _on_edit(self) -> None:
         if self._updating or self.session.structure is None:
