@@ -132,4 +132,6 @@ class JobRunner(QObject):
             self._retired.remove(job)
         if job is self.current:
             self.current = None
+        # Idle once no job of this runner is running, including after a cancel.
+        if self.current is None and not any(j.isRunning() for j in self._retired):
             self.sigIdle.emit()
