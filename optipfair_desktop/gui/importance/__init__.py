@@ -1,0 +1,1 @@
+"""Importance panel: block scores, neuron-pair scores and the choice of blocks to remove."""
