@@ -88,11 +88,11 @@ def test_demo_end_to_end_through_cli(tmp_path):
     output = tmp_path / "smol-pruned"
     run = subprocess.run(
         [sys.executable, "-m", "optipfair_desktop", "prune", "demo", "--output", str(output),
-         "--remove-blocks", "26-28", "--expansion-rate", "200", "--divisor", "64"],
+         "--remove-blocks", "13-15", "--expansion-rate", "200", "--divisor", "64"],
         capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr
-    assert "Removed blocks: 26, 27, 28" in run.stdout
+    assert "Removed blocks: 13, 14, 15" in run.stdout
     # Reload in a fresh process with plain transformers only, and generate.
     script = (
         "import sys, torch\n"

@@ -134,4 +134,7 @@ class JobRunner(QObject):
             self.current = None
         # Idle once no job of this runner is running, including after a cancel.
         if self.current is None and not any(j.isRunning() for j in self._retired):
-            self.sigIdle.emit()
+            try:
+                self.sigIdle.emit()
+            except RuntimeError:
+                pass  # the runner's owner was destroyed while a cancelled job was still ending
