@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_importance.py [--windows 32] [--window-length 128] [--heldout 16]
-                                          [--repeats 5] [--output docs/benchmarks_importance.md]
+                                          [--repeats 5] [--output docs/benchmarks.md]
 
 Timings, on the same calibration windows and batch size:
 
@@ -195,7 +195,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads; 1 keeps CPU times comparable on a busy machine")
     parser.add_argument("--skip-perplexity", action="store_true", help="time the runs only")
-    parser.add_argument("--output", type=Path, default=REPOSITORY / "docs" / "benchmarks_importance.md",
+    parser.add_argument("--output", type=Path, default=REPOSITORY / "docs" / "benchmarks.md",
                         help="markdown file to write the section into")
     args = parser.parse_args()
 
@@ -219,8 +219,9 @@ def main() -> int:
     last_block = last_block_check(model, calibration, args.batch_size)
 
     text = markdown(args, machine, times, rows, scoring_seconds, last_block, calibration, heldout)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text, encoding="utf-8")
+    from speed_docs import write_section
+
+    write_section(args.output, "bench_importance", text)
     print(text)
     return 0
 

@@ -1,0 +1,1 @@
+"""Benchmark panel: speed, memory and perplexity of the original against pruned models."""
