@@ -74,7 +74,8 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.summary_panel)
         left_layout.addWidget(self.width_panel, 1)
-        self._add_dock("Plan", left, Qt.DockWidgetArea.LeftDockWidgetArea)
+        plan_dock = self._add_dock("Plan", left, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.resizeDocks([plan_dock], [340], Qt.Orientation.Horizontal)
 
         self.analysis_tabs = QTabWidget()
         self.analysis_panels: dict[str, QWidget] = {}
@@ -89,7 +90,7 @@ class MainWindow(QMainWindow):
                 self.analysis_tabs.addTab(scroll, title)
         if self.analysis_panels:
             analysis_dock = self._add_dock("Analysis", self.analysis_tabs, Qt.DockWidgetArea.RightDockWidgetArea)
-            self.resizeDocks([analysis_dock], [760], Qt.Orientation.Horizontal)
+            self.resizeDocks([analysis_dock], [600], Qt.Orientation.Horizontal)
 
         self.log_panel = LogPanel()
         log_dock = self._add_dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -105,7 +106,7 @@ class MainWindow(QMainWindow):
         self.runner.sigIdle.connect(self._update_actions)
         self.runner.sigCancelled.connect(lambda _: self._update_actions())
         self._update_actions()
-        self.resize(1500, 950)
+        self.resize(1600, 1000)
         geometry = app_settings.read(self.settings, app_settings.WINDOW_GEOMETRY)
         if geometry:
             self.restoreGeometry(geometry)

@@ -14,21 +14,23 @@ REMOVED_FILL = QColor("#f3d6d6")
 UNKNOWN_SCORE = QColor("#b0b0b0")
 
 
-def score_colour(score: float | None, score_range: tuple[float, float] | None) -> QColor | None:
-    """Blue for low importance (cheap to remove), through yellow, to red for high importance."""
-    if score_range is None:
+def score_colour(rank_fraction: float | None, has_scores: bool) -> QColor | None:
+    """Blue for the least important blocks (cheap to remove), through green and yellow, to red.
+
+    The colour follows the block's rank among the known scores, not the raw value, because one
+    outlier (often block 0) would otherwise paint every other block the same blue.
+    """
+    if not has_scores:
         return None
-    if score is None:
+    if rank_fraction is None:
         return UNKNOWN_SCORE
-    low, high = score_range
-    t = 0.5 if high <= low else (score - low) / (high - low)
-    hue = int(240 * (1 - t))  # 240 = blue, 0 = red
+    hue = int(240 * (1 - rank_fraction))  # 240 = blue, 0 = red
     return QColor.fromHsv(hue, 170, 235)
 
 
 class BlockDelegate(QStyledItemDelegate):
     def sizeHint(self, option, index) -> QSize:
-        return QSize(560, ROW_HEIGHT)
+        return QSize(360, ROW_HEIGHT)
 
     def paint(self, painter: QPainter, option, index) -> None:
         row: BlockRow = index.data(BlockRole)
@@ -55,7 +57,7 @@ class BlockDelegate(QStyledItemDelegate):
         width = 2 if option.state & QStyle.StateFlag.State_HasFocus else 1
         painter.setPen(QPen(border, width))
         painter.drawRoundedRect(rect, 4, 4)
-        colour = score_colour(row.score, row.score_range)
+        colour = score_colour(row.score_rank, row.score_range is not None)
         if colour is not None:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour if not row.removed else colour.lighter(130))
@@ -111,11 +113,16 @@ class BlockDelegate(QStyledItemDelegate):
             parts.append(f"{row.criterion} {row.score:.3f}")
         elif row.criterion:
             parts.append(f"{row.criterion} unknown")
-        detail_rect = text_rect.adjusted(70, 0, 0, 0)
-        painter.drawText(detail_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "   ".join(parts))
+        tag = ""
         if row.protected:
-            painter.setPen(QColor("#806000"))
-            painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                             "removed (protected)" if row.removed else "protected")
+            tag = "removed (protected)" if row.removed else "protected"
         elif row.removed:
-            painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "removed")
+            tag = "removed"
+        metrics = painter.fontMetrics()
+        tag_width = metrics.horizontalAdvance(tag) + 12 if tag else 0
+        detail_rect = text_rect.adjusted(70, 0, -tag_width, 0)
+        details = metrics.elidedText("   ".join(parts), Qt.TextElideMode.ElideRight, max(detail_rect.width(), 0))
+        painter.drawText(detail_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, details)
+        if tag:
+            painter.setPen(QColor("#806000") if row.protected else QColor("#7a1010"))
+            painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, tag)

@@ -27,6 +27,7 @@ class BlockRow:
     protected: bool
     score: float | None
     score_range: tuple[float, float] | None
+    score_rank: float | None  # 0 = least important known score, 1 = most important
     criterion: str | None
 
 
@@ -102,6 +103,10 @@ class BlockListModel(QAbstractListModel):
         scores = session.block_scores.get(criterion) if criterion else None
         known = [s for s in (scores or []) if s is not None]
         score_range = (min(known), max(known)) if known else None
+        order = sorted(known)
+        ranks = {}
+        for position, value in enumerate(order):
+            ranks.setdefault(value, position / max(len(order) - 1, 1))
         hidden = structure.hidden_size
         bias = 1 if structure.mlp_has_bias else 0
         rows = []
@@ -123,6 +128,7 @@ class BlockListModel(QAbstractListModel):
                 protected=block.block_idx in protected,
                 score=scores[block.block_idx] if scores and block.block_idx < len(scores) else None,
                 score_range=score_range,
+                score_rank=ranks.get(scores[block.block_idx]) if scores and block.block_idx < len(scores) else None,
                 criterion=criterion,
             ))
         return rows

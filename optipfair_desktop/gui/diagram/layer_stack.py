@@ -24,6 +24,8 @@ class LayerStackView(QListView):
         self.setMouseTracking(True)
         self.setAccessibleName("Layer stack: decoder blocks")
         self.setMinimumWidth(420)
+        # Rows are painted to the view's width; the details are clipped rather than scrolled.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.clicked.connect(self._on_clicked)
         self.selectionModel().currentChanged.connect(self._on_current_change)
         session.sigBlockSelected.connect(self._on_block_selected)
