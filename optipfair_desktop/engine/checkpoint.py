@@ -1,8 +1,8 @@
 """Save a pruned model as a checkpoint that plain transformers loads, atomically.
 
-Everything is written into a hidden staging folder beside the output, reloaded from there with
-``AutoModelForCausalLM.from_pretrained`` and compared on a fixed input; only then is the staging
-folder renamed to the output. A failed, cancelled or mismatching save removes the staging
+Everything is written into a hidden staging folder beside the output. That folder is reloaded
+with ``AutoModelForCausalLM.from_pretrained`` and compared on a fixed input, and only then is it
+renamed to the output. A failed, cancelled or mismatching save removes the staging
 folder, so no half-written checkpoint is ever left at the output path.
 """
 
@@ -80,8 +80,8 @@ def check_output_dir(output_dir: Path, protected: list[Path], overwrite: bool) -
 
 
 def _apply_default_permissions(folder: Path) -> None:
-    # mkdtemp creates the staging folder as 0700 and some writers create 0600 files; give the
-    # finished checkpoint the permissions a plain mkdir and open would have.
+    # mkdtemp creates the staging folder as 0700 and some writers create 0600 files. The finished
+    # checkpoint gets the permissions that a plain mkdir and open would give it.
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(folder, 0o777 & ~umask)
@@ -110,7 +110,7 @@ def _move_into_place(staging: Path, output_dir: Path, protected: list[Path], ove
 
 
 def verification_input(vocab_size: int) -> torch.Tensor:
-    """A fixed, deterministic batch of token ids used to compare logits after a save."""
+    """Return a fixed, deterministic batch of token ids for comparing logits after a save."""
     generator = torch.Generator().manual_seed(1234)
     return torch.randint(3, vocab_size, (2, 24), generator=generator)
 
@@ -141,7 +141,7 @@ def save_checkpoint(
     """Write ``model`` with its tokenizer, plan and model card to ``output_dir`` and verify it.
 
     ``source_folders`` are never written to, and the output may not be inside or around them.
-    ``card_facts`` holds what the model card reports (source name, sizes before and after).
+    ``card_facts`` contains what the model card reports (source name, sizes before and after).
     """
     from transformers import AutoModelForCausalLM
 

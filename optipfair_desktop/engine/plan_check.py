@@ -1,9 +1,9 @@
 """Validate a plan against a model's structure and compute what it will leave.
 
-The kept width follows the reference definition (OptiPFair): prune ``int(p / 100 * n)`` neuron
-pairs, at most ``n - 1``, where an expansion-rate target ``r`` gives
-``p = (1 - (r / 100 * hidden_size) / n) * 100``; then round the kept width down to a multiple
-of the divisor. Unlike the reference, a divisor larger than the kept width is rejected instead
+The kept width follows the reference definition (OptiPFair 0.4.2). A percentage ``p`` prunes
+``int(p / 100 * n)`` neuron pairs, at most ``n - 1``. An expansion-rate target ``r`` gives
+``p = (1 - (r / 100 * hidden_size) / n) * 100``. The kept width is then rounded down to a
+multiple of the divisor. Unlike the reference, a divisor larger than the kept width is rejected instead
 of being turned into a width of 1.
 """
 

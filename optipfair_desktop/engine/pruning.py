@@ -113,7 +113,7 @@ def cast_weights(model: nn.Module, dtype: torch.dtype) -> None:
     """Cast parameters and saved buffers to ``dtype``, leaving non-persistent buffers alone.
 
     ``model.to(dtype)`` would also cast buffers such as the rotary ``inv_freq``, which
-    transformers keeps in float32 when it loads a checkpoint; the in-memory model would then
+    transformers keeps in float32 when it loads a checkpoint. The in-memory model would then
     differ from the reloaded one.
     """
     saved_buffers = set(model.state_dict().keys())

@@ -26,7 +26,7 @@ DEMO_DISPLAY_NAME = "SmolLM2-135M-Instruct (Q4_1 GGUF, demo)"
 
 @dataclass(frozen=True)
 class ModelSource:
-    """A model ready to read: ``folder`` holds config.json, safetensors and tokenizer files."""
+    """A model ready to read: ``folder`` contains config.json, safetensors and tokenizer files."""
 
     spec: str
     kind: str  # "folder", "gguf", "hf-cache" or "demo"

@@ -1,8 +1,8 @@
 """Read a model's block stack from config.json and safetensors headers, without loading weights.
 
 A safetensors file starts with an 8-byte little-endian header length and a JSON header that
-lists every tensor's dtype and shape, so parameter counts and MLP widths are known after
-reading a few kilobytes; this is what makes opening the demo take milliseconds.
+lists every tensor's dtype and shape. Parameter counts and MLP widths are therefore known after
+reading a few kilobytes, which is why opening the demo takes milliseconds.
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def read_structure(folder: Path | str) -> ModelStructure:
     num_blocks = int(config.get("num_hidden_layers", len(per_block)))
     if sorted(per_block) != list(range(num_blocks)):
         raise ValueError(
-            f"{folder}: config.json says {num_blocks} blocks but the weights hold blocks "
+            f"{folder}: config.json says {num_blocks} blocks but the weights contain blocks "
             f"{sorted(per_block)[:8]}...; the checkpoint is inconsistent."
         )
 

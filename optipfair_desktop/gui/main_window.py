@@ -1,4 +1,4 @@
-"""Main window: assembles the diagram, the panels and the actions; holds no panel logic itself."""
+"""Main window: assembles the diagram, the panels and the actions, with no panel logic of its own."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ BlockRole = Qt.ItemDataRole.UserRole + 1
 
 @dataclass(frozen=True)
 class BlockRow:
-    """What the delegate paints for one block."""
+    """Facts of one block that the delegate paints."""
 
     block_idx: int
     params: int
