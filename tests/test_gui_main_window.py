@@ -168,3 +168,20 @@ def test_checkpoint_dtype_changes_planned_size(qtbot, tiny_window):
     summary = window.session.summary
     assert window.summary_panel.value("size", "planned") == f"{summary.planned_params * 2 / 1e6:,.1f} MB"
     assert window.summary_panel.value("size", "planned") != planned_float32
+
+
+def test_protection_counts_are_configurable(qtbot, tiny_window):
+    window = tiny_window
+    window.protection_panel.first.setValue(1)
+    window.protection_panel.last.setValue(0)
+    assert window.session.protected_blocks() == {0}
+    assert not window.diagram.block_model.row(5).protected
+    assert window.diagram.block_model.row(0).protected
+    from optipfair_desktop.gui import settings as app_settings
+
+    assert app_settings.read(window.settings, app_settings.PROTECTED_FIRST) == 1
+    assert app_settings.read(window.settings, app_settings.PROTECTED_LAST) == 0
+    reopened = MainWindow()
+    qtbot.addWidget(reopened)
+    assert reopened.session.protected_first == 1
+    assert reopened.protection_panel.last.value() == 0

@@ -28,6 +28,7 @@ from optipfair_desktop.gui.jobs import open_model_job, save_checkpoint_job
 from optipfair_desktop.gui.open_actions import ask_cached_repo, ask_folder, ask_gguf
 from optipfair_desktop.gui.panels.job_bar import JobBar
 from optipfair_desktop.gui.panels.log_panel import LogPanel
+from optipfair_desktop.gui.panels.protection_panel import ProtectionPanel
 from optipfair_desktop.gui.panels.summary_panel import SummaryPanel
 from optipfair_desktop.gui.panels.width_panel import WidthPanel
 from optipfair_desktop.gui.save_dialog import ask_output_folder
@@ -73,6 +74,9 @@ class MainWindow(QMainWindow):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.summary_panel)
+        self.protection_panel = ProtectionPanel(self.session)
+        self.protection_panel.sigProtectionEdited.connect(self._on_protection_edited)
+        left_layout.addWidget(self.protection_panel)
         left_layout.addWidget(self.width_panel, 1)
         plan_dock = self._add_dock("Plan", left, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.resizeDocks([plan_dock], [340], Qt.Orientation.Horizontal)
@@ -174,6 +178,10 @@ class MainWindow(QMainWindow):
         source = self.session.source
         self.setWindowTitle(f"OptiPFair Desktop {__version__} - {source.name}")
         self._update_actions()
+
+    def _on_protection_edited(self, first: int, last: int) -> None:
+        app_settings.write(self.settings, app_settings.PROTECTED_FIRST, first)
+        app_settings.write(self.settings, app_settings.PROTECTED_LAST, last)
 
     # Plans
 
