@@ -43,6 +43,8 @@ class Session(QObject):
         self.protected_first = 4
         self.protected_last = 2
         self._lock = threading.Lock()
+        # Increased on every open, so that a job started for one model cannot use the next one.
+        self.generation = 0
         self._loaded = None
         self._planned_key: str | None = None
         self._planned = None
@@ -54,6 +56,7 @@ class Session(QObject):
             self._loaded = None
             self._planned = None
             self._planned_key = None
+            self.generation += 1
         self.source = source
         self.structure = structure
         self.block_scores = {}
@@ -121,11 +124,21 @@ class Session(QObject):
 
     # Weight access may run in worker threads.
 
-    def load_model(self, progress: ProgressCallback = no_progress, cancel: CancelToken = NEVER_CANCELLED):
-        """Return ``(model, tokenizer)`` of the open source, loading it on the first call."""
+    def _check_generation(self, generation: int | None) -> None:
+        if generation is not None and generation != self.generation:
+            raise ValueError("Another model was opened while this job ran; run it again for the open model.")
+
+    def load_model(self, progress: ProgressCallback = no_progress, cancel: CancelToken = NEVER_CANCELLED,
+                   generation: int | None = None):
+        """Return ``(model, tokenizer)`` of the open source, loading it on the first call.
+
+        ``generation``, read from ``self.generation`` when a job starts, makes the call fail
+        instead of returning a model opened after the job started.
+        """
         from optipfair_desktop.engine.loading import load_model
 
         with self._lock:
+            self._check_generation(generation)
             if self._loaded is None:
                 if self.source is None:
                     raise ValueError("No model is open; open a model first.")
@@ -134,17 +147,26 @@ class Session(QObject):
                 progress(1.0, "Model already loaded")
             return self._loaded
 
-    def build_planned_model(self, progress: ProgressCallback = no_progress, cancel: CancelToken = NEVER_CANCELLED):
-        """Return the ``PruneResult`` of the current plan, built once per plan."""
+    def build_planned_model(self, progress: ProgressCallback = no_progress, cancel: CancelToken = NEVER_CANCELLED,
+                            plan: PruningPlan | None = None, generation: int | None = None):
+        """Return the ``PruneResult`` of ``plan`` (default: the current plan), built once per plan.
+
+        A job passes the plan and generation it read when it started, so that editing the plan
+        or opening another model meanwhile cannot change what it measures.
+        """
+        from optipfair_desktop.engine.plan_check import validate_plan
         from optipfair_desktop.engine.progress import sub_progress
         from optipfair_desktop.engine.pruning import build_pruned_model
 
-        plan = self.plan
-        if self.plan_error:
-            raise PlanError(self.plan_error)
-        model, _ = self.load_model(sub_progress(progress, 0.0, 0.4), cancel)
+        if plan is None:
+            plan = self.plan
+            if self.plan_error:
+                raise PlanError(self.plan_error)
+        model, _ = self.load_model(sub_progress(progress, 0.0, 0.4), cancel, generation)
+        validate_plan(self.structure, plan)
         key = plan.to_json()
         with self._lock:
+            self._check_generation(generation)
             if self._planned_key != key:
                 self._planned = build_pruned_model(
                     model, plan, activation_norms=self.activation_norms,

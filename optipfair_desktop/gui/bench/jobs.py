@@ -36,9 +36,10 @@ PLANNED_LABEL = "planned"
 def original_candidate(session) -> BenchCandidate:
     source = session.source
     folder = getattr(source, "folder", None)
+    generation = getattr(session, "generation", None)
 
     def load(progress: ProgressCallback = no_progress, cancel: CancelToken = NEVER_CANCELLED) -> LoadedCandidate:
-        model, tokenizer = session.load_model(progress=progress, cancel=cancel)
+        model, tokenizer = session.load_model(progress=progress, cancel=cancel, generation=generation)
         return LoadedCandidate(model, tokenizer, folder)
 
     return BenchCandidate(ORIGINAL_LABEL, "original", load, getattr(source, "name", "") or str(folder or ""))
@@ -46,11 +47,14 @@ def original_candidate(session) -> BenchCandidate:
 
 def planned_candidate(session) -> BenchCandidate:
     """Candidate for the session's current plan, built in memory; the plan is read now."""
-    plan = plan_to_dict(session.plan)
+    plan_at_start = session.plan
+    plan = plan_to_dict(plan_at_start)
+    generation = getattr(session, "generation", None)
 
     def load(progress: ProgressCallback = no_progress, cancel: CancelToken = NEVER_CANCELLED) -> LoadedCandidate:
-        _, tokenizer = session.load_model(progress=sub_progress(progress, 0.0, 0.5), cancel=cancel)
-        result = session.build_planned_model(progress=sub_progress(progress, 0.5, 1.0), cancel=cancel)
+        _, tokenizer = session.load_model(progress=sub_progress(progress, 0.0, 0.5), cancel=cancel, generation=generation)
+        result = session.build_planned_model(progress=sub_progress(progress, 0.5, 1.0), cancel=cancel,
+                                             plan=plan_at_start, generation=generation)
         return LoadedCandidate(result.model, tokenizer, None)
 
     return BenchCandidate(PLANNED_LABEL, "planned", load, plan_summary(plan), plan)
