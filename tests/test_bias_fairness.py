@@ -159,3 +159,20 @@ def test_ablation_rejects_bad_neurons(model, tokenizer):
         ablation_preview(model, tokenizer, PAIRS[0], {0: [300]}, max_new_tokens=2)
     with pytest.raises(ValueError, match="No neuron pairs"):
         ablation_preview(model, tokenizer, PAIRS[0], {0: []}, max_new_tokens=2)
+
+
+def test_fairness_cut_keeps_common_width_target():
+    import numpy as np
+
+    from optipfair_desktop.engine.bias.fairness import plan_with_fairness_cut
+    from optipfair_desktop.engine.plan import PruningPlan, WidthTarget
+
+    common = PruningPlan(width=WidthTarget("expansion_rate", 200))
+    plan = plan_with_fairness_cut(common, {3: np.linspace(0, 1, 256)}, 10, hidden_size=64)
+    assert plan.block_overrides == {}
+    stricter = plan_with_fairness_cut(common, {3: np.linspace(0, 1, 256)}, 60, hidden_size=64)
+    assert stricter.block_overrides == {3: WidthTarget("percent", 60.0)}
+    assert plan.width == WidthTarget("expansion_rate", 200)
+    assert len(plan.neuron_scores[3]) == 256
+    alone = plan_with_fairness_cut(PruningPlan(), {3: np.linspace(0, 1, 256)}, 10)
+    assert alone.block_overrides == {3: WidthTarget("percent", 10.0)}

@@ -141,8 +141,26 @@ def neurons_to_prune(scores: np.ndarray, percent: float, *, hidden_size: int, di
     return [i for i in range(width) if i not in kept_indices]
 
 
-def plan_with_fairness_cut(plan: PruningPlan, scores: dict[int, np.ndarray], percent: float) -> PruningPlan:
-    """Return ``plan`` with a width cut of ``percent`` % on each scored block, ranked by its fairness scores."""
+def _common_percent(plan: PruningPlan, width: int, hidden_size: int | None) -> float | None:
+    """Return the percentage the plan's common width target prunes, or None without one."""
+    if plan.width is None or plan.width.keeps_all:
+        return None
+    if plan.width.mode == "percent":
+        return plan.width.value
+    if hidden_size is None:
+        return 100.0
+    return max((1 - plan.width.value * hidden_size / (100 * width)) * 100, 0.0)
+
+
+def plan_with_fairness_cut(plan: PruningPlan, scores: dict[int, np.ndarray], percent: float,
+                           hidden_size: int | None = None) -> PruningPlan:
+    """Return ``plan`` with a width cut of ``percent`` % on each scored block, ranked by its fairness scores.
+
+    When the plan already prunes every block to a common width target that removes at least as
+    many pairs as ``percent``, that target stays in force and the fairness scores only choose
+    which pairs it removes, because an override would keep more pairs than the common target.
+    ``hidden_size`` converts a common expansion-rate target; without it such a target is kept.
+    """
     if not 0 < percent < 100:
         raise ValueError(f"Pruning percentage {percent} must be above 0 and below 100.")
     if not scores:
@@ -155,5 +173,7 @@ def plan_with_fairness_cut(plan: PruningPlan, scores: dict[int, np.ndarray], per
     for block_idx, values in scores.items():
         # Float32 rounding can put a score a hair outside [0, 1]; the plan requires the interval.
         neuron_scores[int(block_idx)] = [min(max(float(v), 0.0), 1.0) for v in values]
-        overrides[int(block_idx)] = WidthTarget(mode="percent", value=float(percent))
+        common = _common_percent(plan, len(values), hidden_size)
+        if common is None or percent > common or int(block_idx) in overrides:
+            overrides[int(block_idx)] = WidthTarget(mode="percent", value=float(percent))
     return plan.replace(neuron_scores=neuron_scores, block_overrides=overrides)

@@ -251,7 +251,8 @@ class FairnessView(QWidget):
         if self.fairness is None:
             return
         try:
-            plan = plan_with_fairness_cut(self.session.plan, self.fairness.scores, self.percent_spin.value())
+            plan = plan_with_fairness_cut(self.session.plan, self.fairness.scores, self.percent_spin.value(),
+                                          hidden_size=self.session.structure.hidden_size)
         except ValueError as error:
             self.status_label.setText(str(error))
             return
