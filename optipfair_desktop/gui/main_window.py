@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.protection_panel)
         left_layout.addWidget(self.width_panel, 1)
         plan_dock = self._add_dock("Plan", left, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.resizeDocks([plan_dock], [340], Qt.Orientation.Horizontal)
+        self.resizeDocks([plan_dock], [320], Qt.Orientation.Horizontal)
 
         self.analysis_tabs = QTabWidget()
         self.analysis_panels: dict[str, QWidget] = {}
@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
                 self.analysis_tabs.addTab(scroll, title)
         if self.analysis_panels:
             analysis_dock = self._add_dock("Analysis", self.analysis_tabs, Qt.DockWidgetArea.RightDockWidgetArea)
-            self.resizeDocks([analysis_dock], [600], Qt.Orientation.Horizontal)
+            self.resizeDocks([analysis_dock], [760], Qt.Orientation.Horizontal)
 
         self.log_panel = LogPanel()
         log_dock = self._add_dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)

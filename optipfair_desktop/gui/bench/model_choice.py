@@ -55,7 +55,10 @@ class ModelChoiceBox(QGroupBox):
         """Enable the session's models when they exist; ``planned_text`` describes the plan."""
         self.original_check.setEnabled(original)
         self.planned_check.setEnabled(planned)
-        self.planned_check.setText(f"Planned: {planned_text}")
+        # A long plan description would widen the panel past the dock; the tooltip keeps it whole.
+        text = f"Planned: {planned_text}"
+        self.planned_check.setToolTip(text)
+        self.planned_check.setText(text if len(text) <= 48 else text[:47] + "\u2026")
 
     def add_folder(self, folder: str | Path) -> None:
         folder = str(Path(folder))

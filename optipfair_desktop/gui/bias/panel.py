@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -120,7 +121,8 @@ class BiasPanel(QWidget):
         right_layout.addLayout(selector_row)
         right_layout.addWidget(self.tabs, 1)
 
-        splitter = QSplitter()
+        # Pairs above results: the Analysis dock is narrow beside the block diagram.
+        splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)

@@ -23,7 +23,7 @@ class LayerStackView(QListView):
         self.setUniformItemSizes(True)
         self.setMouseTracking(True)
         self.setAccessibleName("Layer stack: decoder blocks")
-        self.setMinimumWidth(420)
+        self.setMinimumWidth(330)
         # Rows are painted to the view's width; the details are clipped rather than scrolled.
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.clicked.connect(self._on_clicked)
