@@ -174,6 +174,9 @@ class ImportancePanel(QWidget):
         self.default_calibration.clicked.connect(lambda: self.set_calibration_path(None))
         self.criterion.currentIndexChanged.connect(self._update_buttons)
         self.run_length.valueChanged.connect(self._update_buttons)
+        # Show the cached result of the new settings, or say that the chart is of other settings.
+        self.criterion.currentIndexChanged.connect(self._on_settings_change)
+        self.run_length.valueChanged.connect(self._on_settings_change)
         self.select_button.clicked.connect(self.select_least_important_blocks)
         self.hybrid_button.clicked.connect(self.use_hybrid_criterion)
         self.export_button.clicked.connect(self._ask_export_path)
@@ -239,9 +242,14 @@ class ImportancePanel(QWidget):
         self.runner.start("Cached importance", read_cached_analysis, self.session, self.settings(),
                           on_finished=self._on_result)
 
+    def _on_settings_change(self) -> None:
+        if not self.runner.is_busy:
+            self._look_up_cache()
+
     def _on_result(self, result: AnalysisResult | None) -> None:
         if result is None:
-            self.status.setText("No cached results for these settings; press Analyze.")
+            shown = f" The chart still shows {self.scores.criterion}." if self.scores is not None else ""
+            self.status.setText(f"No cached results for these settings; press Analyze.{shown}")
             return
         self.calibration_record = result.calibration
         if result.activation_norms is not None:
