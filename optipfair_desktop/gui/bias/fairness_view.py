@@ -239,13 +239,28 @@ class FairnessView(QWidget):
         ranks = np.arange(len(scores))
         self.score_curve.setData(ranks, scores[order])
         self.bias_points.setData(ranks, bias_normalized[order])
-        cut = int(self.percent_spin.value() / 100 * len(scores))
+        cut = self._planned_cut(len(scores))
         self.cut_line.setPos(cut)
         self.cut_line.setVisible(True)
         self.plot_item.setTitle(
             f"Block {self.block_idx}: {len(scores)} neuron pairs, the first {cut} are cut — "
             f"{self.fairness.mode} comparison, bias weight {self.fairness.bias_weight:g}", color="k",
         )
+
+    def _planned_cut(self, width: int) -> int:
+        """Count the neuron pairs the cut removes, with the plan's divisor rounding, as the preview does."""
+        from optipfair_desktop.engine.plan import PlanError, WidthTarget
+        from optipfair_desktop.engine.plan_check import kept_width
+
+        structure = getattr(self.session, "structure", None)
+        divisor = getattr(getattr(self.session, "plan", None), "divisor", None)
+        if structure is None:
+            return int(self.percent_spin.value() / 100 * width)
+        try:
+            target = WidthTarget("percent", float(self.percent_spin.value()))
+            return width - kept_width(width, structure.hidden_size, target, divisor, self.block_idx)
+        except PlanError:
+            return int(self.percent_spin.value() / 100 * width)
 
     def add_to_plan(self) -> None:
         if self.fairness is None:
