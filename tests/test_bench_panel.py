@@ -5,7 +5,6 @@ import csv
 import pytest
 
 from optipfair_desktop.engine.bench import BenchHistory
-from optipfair_desktop.engine.plan import PruningPlan
 from optipfair_desktop.engine.sources import open_source
 from optipfair_desktop.engine.structure import read_structure
 from optipfair_desktop.gui.bench.panel import BenchPanel

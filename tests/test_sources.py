@@ -1,7 +1,5 @@
 """Opening models: folders (sharded too), the local HF cache, GGUF files and unsupported models."""
 
-import shutil
-
 import pytest
 from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -51,7 +49,7 @@ def test_repo_id_found_in_local_hf_cache(tmp_path, monkeypatch):
     assert read_structure(source.folder).num_blocks == 6
 
 
-def test_repo_id_missing_from_cache_says_how_to_get_it(tmp_path, monkeypatch):
+def test_missing_repo_id_explains_download(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     with pytest.raises(ValueError, match="not in the local Hugging Face cache"):
         open_source("nobody/nothing")

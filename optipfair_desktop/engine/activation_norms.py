@@ -7,9 +7,9 @@ tokens, one value per neuron pair, and these batch norms are summed. This is the
 it for the same windows and batch size when there is no padding. Unlike that library, padding
 tokens are left out here.
 
-NOTE: summing per-batch norms is not the norm over all tokens at once, so the values depend on the
-batch size; the hybrid criterion only compares neuron pairs within one block, where every pair
-shares the same batches.
+NOTE: a sum of per-batch norms is not the norm over all tokens at once, so the values depend on
+the batch size. The hybrid criterion only compares neuron pairs within one block, and every pair
+there shares the same batches.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ def sync_config(model: nn.Module, remaining_blocks: list[int]) -> None:
     """Rewrite ``num_hidden_layers``, ``layer_types``, ``intermediate_size`` and every ``layer_idx``.
 
     ``remaining_blocks`` are the original indices of the blocks now in ``model.layers``, in
-    order; the KV cache and attention masks look blocks up by ``layer_idx`` and ``layer_types``.
+    order. The KV cache and attention masks look blocks up by ``layer_idx`` and ``layer_types``.
     """
     config = model.config
     layers = decoder_layers(model)

@@ -145,12 +145,16 @@ class PlanSummary:
         return self.padding_params * self.planned_bytes_per_param
 
 
+def params_per_neuron_pair(structure: ModelStructure) -> int:
+    """Count the parameters of one neuron pair: a gate_proj and an up_proj row, a down_proj column."""
+    bias = 2 if structure.mlp_has_bias else 0  # gate_proj and up_proj biases; down_proj's is shared
+    return 3 * structure.hidden_size + bias
+
+
 def summarize_plan(structure: ModelStructure, plan: PruningPlan) -> PlanSummary:
     """Count parameters and bytes the plan leaves, including zero padding of narrower MLPs."""
     widths = validate_plan(structure, plan)
-    hidden = structure.hidden_size
-    bias = 1 if structure.mlp_has_bias else 0
-    per_neuron = 3 * hidden + 2 * bias
+    per_neuron = params_per_neuron_pair(structure)
     stored_width = max(widths.values()) if widths and structure.has_glu_mlp else None
 
     planned = structure.non_block_params

@@ -1,4 +1,4 @@
-"""Blocks marked protected: removing them usually hurts most, so the GUI asks first."""
+"""Blocks marked protected: removing them usually hurts most, so the GUI requests confirmation first."""
 
 from __future__ import annotations
 

@@ -193,7 +193,7 @@ def read_structure(folder: Path | str) -> ModelStructure:
     num_blocks = int(config.get("num_hidden_layers", len(per_block)))
     if sorted(per_block) != list(range(num_blocks)):
         raise ValueError(
-            f"{folder}: config.json says {num_blocks} blocks but the weights contain blocks "
+            f"{folder}: config.json sets num_hidden_layers to {num_blocks} but the weights contain blocks "
             f"{sorted(per_block)[:8]}...; the checkpoint is inconsistent."
         )
 

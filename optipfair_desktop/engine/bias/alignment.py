@@ -74,7 +74,7 @@ def token_texts(tokenizer, ids: list[int]) -> list[str]:
 
 
 def tokenize_prompt(tokenizer, prompt: str) -> list[int]:
-    """Return the token ids the model sees for ``prompt``, special tokens included."""
+    """Return the token ids the model receives for ``prompt``, special tokens included."""
     return list(tokenizer(prompt)["input_ids"])
 
 

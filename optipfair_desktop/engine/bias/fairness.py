@@ -156,10 +156,10 @@ def plan_with_fairness_cut(plan: PruningPlan, scores: dict[int, np.ndarray], per
                            hidden_size: int | None = None) -> PruningPlan:
     """Return ``plan`` with a width cut of ``percent`` % on each scored block, ranked by its fairness scores.
 
-    When the plan already prunes every block to a common width target that removes at least as
-    many pairs as ``percent``, that target stays in force and the fairness scores only choose
-    which pairs it removes, because an override would keep more pairs than the common target.
-    ``hidden_size`` converts a common expansion-rate target; without it such a target is kept.
+    A common width target of the plan that removes at least as many pairs as ``percent`` stays
+    in force, and the fairness scores only choose which pairs it removes. An override there
+    would keep more pairs than the common target. ``hidden_size`` converts a common
+    expansion-rate target, and without it such a target is always kept.
     """
     if not 0 < percent < 100:
         raise ValueError(f"Pruning percentage {percent} must be above 0 and below 100.")

@@ -91,7 +91,7 @@ def summarize(values: np.ndarray) -> SummaryStats:
 
 @dataclass(frozen=True)
 class Progression:
-    """How a component's per-block mean difference changes from the first to the last block."""
+    """Change of a component's per-block mean difference from the first to the last block."""
 
     first_to_last_ratio: float
     max_to_first_ratio: float

@@ -7,14 +7,13 @@ import logging
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from optipfair_desktop.engine.bias.analysis import BiasAnalysis
-from optipfair_desktop.engine.bias.capture import COMPONENTS
 from optipfair_desktop.engine.bias.compare import BiasComparison
 from optipfair_desktop.gui.bias import jobs
 from optipfair_desktop.gui.bias.export import ExportBar
-from optipfair_desktop.gui.bias.plot_style import SELECTED_BLOCK_PEN, connect_block_clicks
+from optipfair_desktop.gui.bias.plot_style import SELECTED_BLOCK_PEN, connect_block_clicks, make_component_combo
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +39,7 @@ class CompareView(QWidget):
         self.planned_button.clicked.connect(self.compare_with_planned)
         self.checkpoint_button = QPushButton("Compare with a checkpoint…")
         self.checkpoint_button.clicked.connect(self._ask_checkpoint)
-        self.component_combo = QComboBox()
-        self.component_combo.addItems(list(COMPONENTS))
-        self.component_combo.setCurrentText("mlp_output")
-        self.component_combo.currentTextChanged.connect(lambda _text: self._refresh())
+        self.component_combo = make_component_combo(self._refresh)
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
 

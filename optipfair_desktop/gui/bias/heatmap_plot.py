@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from optipfair_desktop.engine.bias.analysis import BiasAnalysis
-from optipfair_desktop.engine.bias.capture import COMPONENTS
 from optipfair_desktop.gui.bias.export import ExportBar
-from optipfair_desktop.gui.bias.plot_style import SELECTED_BLOCK_PEN, connect_block_clicks, make_plot_widget
+from optipfair_desktop.gui.bias.plot_style import SELECTED_BLOCK_PEN, connect_block_clicks, make_component_combo, make_plot_widget
 
 # Tick labels longer than this are cut, so a long token span does not squeeze the image.
 MAX_LABEL_CHARS = 24
@@ -31,10 +30,7 @@ class HeatmapPlot(QWidget):
         self.pair_index = 0
         self.image_data: np.ndarray | None = None  # [blocks, rows], as shown
 
-        self.component_combo = QComboBox()
-        self.component_combo.addItems(list(COMPONENTS))
-        self.component_combo.setCurrentText("mlp_output")
-        self.component_combo.currentTextChanged.connect(lambda _text: self._refresh())
+        self.component_combo = make_component_combo(self._refresh)
 
         self.plot_widget = make_plot_widget()
         self.plot_item = self.plot_widget.getPlotItem()

@@ -6,13 +6,12 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from optipfair_desktop.engine.bias.analysis import BiasAnalysis
-from optipfair_desktop.engine.bias.capture import COMPONENTS
 from optipfair_desktop.engine.bias.pca import PcaView, project_pair
 from optipfair_desktop.gui.bias.export import ExportBar
-from optipfair_desktop.gui.bias.plot_style import PROMPT_A_COLOR, PROMPT_B_COLOR, make_plot_widget
+from optipfair_desktop.gui.bias.plot_style import PROMPT_A_COLOR, PROMPT_B_COLOR, make_component_combo, make_plot_widget
 
 ARROW_COLOR = "#555555"
 
@@ -27,10 +26,7 @@ class PcaPlot(QWidget):
         self.block_idx = 0
         self.view: PcaView | None = None
 
-        self.component_combo = QComboBox()
-        self.component_combo.addItems(list(COMPONENTS))
-        self.component_combo.setCurrentText("mlp_output")
-        self.component_combo.currentTextChanged.connect(lambda _text: self._refresh())
+        self.component_combo = make_component_combo(self._refresh)
 
         self.plot_widget = make_plot_widget()
         self.plot_item = self.plot_widget.getPlotItem()

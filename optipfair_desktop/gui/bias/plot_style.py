@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox
 
 # Colour-blind-safe (Okabe-Ito) colours, one per captured component.
 COMPONENT_COLORS = {
@@ -17,6 +18,17 @@ COMPONENT_COLORS = {
 PROMPT_A_COLOR = "#0072B2"
 PROMPT_B_COLOR = "#D55E00"
 SELECTED_BLOCK_PEN = pg.mkPen("#888888", width=1, style=Qt.PenStyle.DashLine)
+
+
+def make_component_combo(on_change: Callable[[], None], default: str = "mlp_output") -> QComboBox:
+    """Create the component chooser that the heatmap, PCA and comparison views share."""
+    from optipfair_desktop.engine.bias import COMPONENTS
+
+    combo = QComboBox()
+    combo.addItems(list(COMPONENTS))
+    combo.setCurrentText(default)
+    combo.currentTextChanged.connect(lambda _text: on_change())
+    return combo
 
 
 def make_plot_widget() -> pg.PlotWidget:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
+from optipfair_desktop.engine.plan_check import params_per_neuron_pair
 from optipfair_desktop.gui.session import Session
 
 BlockRole = Qt.ItemDataRole.UserRole + 1
@@ -99,22 +100,24 @@ class BlockListModel(QAbstractListModel):
         if structure is None:
             return []
         protected = session.protected_blocks()
+
+        # Colours follow each known score's rank, so one outlier does not flatten the others.
         criterion = session.score_criterion
         scores = session.block_scores.get(criterion) if criterion else None
-        known = [s for s in (scores or []) if s is not None]
-        score_range = (min(known), max(known)) if known else None
-        order = sorted(known)
-        ranks = {}
-        for position, value in enumerate(order):
-            ranks.setdefault(value, position / max(len(order) - 1, 1))
-        hidden = structure.hidden_size
-        bias = 1 if structure.mlp_has_bias else 0
+        known = sorted(s for s in (scores or []) if s is not None)
+        score_range = (known[0], known[-1]) if known else None
+        ranks: dict[float, float] = {}
+        for position, value in enumerate(known):
+            ranks.setdefault(value, position / max(len(known) - 1, 1))
+
+        per_neuron = params_per_neuron_pair(structure)
         rows = []
         for block in structure.blocks:
             planned_width = session.planned_width(block.block_idx)
             planned_params = block.params
             if planned_width is not None and block.intermediate_size:
-                planned_params -= (block.intermediate_size - planned_width) * (3 * hidden + 2 * bias)
+                planned_params -= (block.intermediate_size - planned_width) * per_neuron
+            score = scores[block.block_idx] if scores and block.block_idx < len(scores) else None
             rows.append(BlockRow(
                 block_idx=block.block_idx,
                 params=block.params,
@@ -126,9 +129,9 @@ class BlockListModel(QAbstractListModel):
                 layer_type=block.layer_type,
                 removed=block.block_idx in session.plan.remove_blocks,
                 protected=block.block_idx in protected,
-                score=scores[block.block_idx] if scores and block.block_idx < len(scores) else None,
+                score=score,
                 score_range=score_range,
-                score_rank=ranks.get(scores[block.block_idx]) if scores and block.block_idx < len(scores) else None,
+                score_rank=ranks.get(score) if score is not None else None,
                 criterion=criterion,
             ))
         return rows

@@ -174,7 +174,7 @@ class ImportancePanel(QWidget):
         self.default_calibration.clicked.connect(lambda: self.set_calibration_path(None))
         self.criterion.currentIndexChanged.connect(self._update_buttons)
         self.run_length.valueChanged.connect(self._update_buttons)
-        # Show the cached result of the new settings, or say that the chart is of other settings.
+        # Show the cached result of the new settings, or report that the chart belongs to other settings.
         self.criterion.currentIndexChanged.connect(self._on_settings_change)
         self.run_length.valueChanged.connect(self._on_settings_change)
         self.select_button.clicked.connect(self.select_least_important_blocks)

@@ -1,4 +1,4 @@
-"""How many of the first and last blocks are protected (removing one asks for confirmation)."""
+"""Counts of protected first and last blocks; removing a protected block needs confirmation."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ class SummaryPanel(QWidget):
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.cells: dict[tuple[str, str], QLabel] = {}
+
         grid = QGridLayout(self)
         grid.addWidget(self.title, 0, 0, 1, 4)
         for column, header in enumerate(("", "original", "planned", "change"), start=0):
@@ -36,6 +37,7 @@ class SummaryPanel(QWidget):
                 label.setObjectName(f"{name}_{kind}")
                 grid.addWidget(label, row, column)
                 self.cells[(name, kind)] = label
+
         self.dtype = QComboBox()
         self.dtype.addItem("keep source dtype", None)
         for name in DTYPES:
@@ -43,9 +45,11 @@ class SummaryPanel(QWidget):
         self.dtype.setToolTip("Weight dtype of the pruned model and its checkpoint")
         grid.addWidget(QLabel("checkpoint dtype"), len(self.ROWS) + 2, 0)
         grid.addWidget(self.dtype, len(self.ROWS) + 2, 1, 1, 3)
+
         self.note = QLabel()
         self.note.setWordWrap(True)
         grid.addWidget(self.note, len(self.ROWS) + 3, 0, 1, 4)
+
         self.dtype.currentIndexChanged.connect(self._on_dtype_edit)
         session.sigModelOpened.connect(self._on_plan_change)
         session.sigPlanChanged.connect(self._on_plan_change)
@@ -65,10 +69,12 @@ class SummaryPanel(QWidget):
         self.dtype.blockSignals(True)
         self.dtype.setCurrentIndex(self.dtype.findData(session.plan.dtype) if session.plan.dtype else 0)
         self.dtype.blockSignals(False)
+
         if structure is None:
             self.title.setText("No model open")
             return
         self.title.setText(f"<b>{session.source.name}</b> ({structure.architecture}, {structure.dtype})")
+
         summary = session.summary
         original = {
             "blocks": str(structure.num_blocks),
@@ -77,12 +83,14 @@ class SummaryPanel(QWidget):
         }
         for name, text in original.items():
             self.cells[(name, "original")].setText(text)
+
         if summary is None:
             for name in self.ROWS:
                 self.cells[(name, "planned")].setText("-")
                 self.cells[(name, "change")].setText("-")
             self.note.setText(f"<span style='color:#b00020'>Plan not valid: {session.plan_error}</span>")
             return
+
         planned = {
             "blocks": str(summary.planned_blocks),
             "parameters": _millions(summary.planned_params),
@@ -96,6 +104,7 @@ class SummaryPanel(QWidget):
         for name in self.ROWS:
             self.cells[(name, "planned")].setText(planned[name])
             self.cells[(name, "change")].setText(changes[name])
+
         dtype = session.plan.dtype or structure.dtype
         note = f"Size on disk at the checkpoint's dtype ({dtype}, {summary.planned_bytes_per_param} bytes per parameter)."
         if summary.padding_params:
